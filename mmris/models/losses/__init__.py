@@ -1,0 +1,3 @@
+from .ris_cross_entropy import RISCrossEntropyLoss
+
+__all__ = ['RISCrossEntropyLoss']
