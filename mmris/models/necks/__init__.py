@@ -1,0 +1,3 @@
+from .conditional_prompts import ConditionalPrompts
+
+__all__ = ['ConditionalPrompts']
