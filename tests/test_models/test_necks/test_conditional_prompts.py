@@ -38,5 +38,6 @@ def test_parameter_count_of_caris_prompts():
 def test_wrong_channels_raise():
     prompts = MODELS.build(
         dict(type='ConditionalPrompts', in_channels=8, embed_dims=6))
-    with pytest.raises(ValueError, match=r'\[B, 8, H, W\], got \(1, 4, 2, 2\)'):
+    with pytest.raises(
+            ValueError, match=r'\[B, 8, H, W\], got \(1, 4, 2, 2\)'):
         prompts([torch.randn(1, 4, 2, 2)])
