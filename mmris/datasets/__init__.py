@@ -1,4 +1,10 @@
 from .refcoco import RefCocoDataset
-from .transforms import *  # noqa: F401,F403
+from .transforms import (CheckReferMask, LoadReferImage, LoadReferMask,
+                         PackRISInputs, RandomPatchMask, RandomTextMask,
+                         TokenizeText, load_tokenizer)
 
-__all__ = ['RefCocoDataset']
+__all__ = [
+    'RefCocoDataset', 'LoadReferImage', 'LoadReferMask', 'CheckReferMask',
+    'TokenizeText', 'load_tokenizer', 'RandomTextMask', 'RandomPatchMask',
+    'PackRISInputs'
+]

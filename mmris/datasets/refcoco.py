@@ -39,8 +39,8 @@ class RefCocoDataset(BaseDataset):
     (the original ones are kept as ``orig_ref_id`` / ``orig_sent_ids``, with
     ``source`` = ``k``). Images and annotations are COCO's own ids, shared
     by all sources. ``exclude_images_of_splits`` drops refs whose image is
-    used by those splits in any source (RefCOCOg-umd val images are RefCOCO
-    train images, for example).
+    used by those splits in any source (the datasets were split
+    independently, so e.g. RefCOCOg val images can be RefCOCO train images).
 
     Masks are converted once, at build time, to compressed COCO RLE
     (``encode_masks=True``) and kept in the serialised data list; the

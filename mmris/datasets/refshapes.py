@@ -179,7 +179,8 @@ def resolve(desc: Description, objs: Sequence[Obj]) -> List[int]:
     ]
 
 
-def is_unambiguous(desc: Description, objs: Sequence[Obj], target: int) -> bool:
+def is_unambiguous(desc: Description, objs: Sequence[Obj],
+                   target: int) -> bool:
     """True when exactly ``target`` satisfies ``desc``, with a margin."""
     if resolve(desc, objs) != [target]:
         return False

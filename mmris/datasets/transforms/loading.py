@@ -21,9 +21,10 @@ def _describe(results: dict) -> str:
 class LoadReferImage(LoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` with clear errors for bad image files.
 
-    A missing file, bytes no backend can decode, and a JPEG cut short (no
-    end-of-image marker: cv2 would silently return a partly grey image) all
-    raise an error naming the file.
+    A missing file and a file the backend cannot decode (not an image,
+    corrupt, or cut short: cv2 and pillow both reject a truncated JPEG)
+    raise an error naming the file and the sample, instead of a bare
+    ``AssertionError``/``None``.
 
     Required Keys:
 
@@ -36,25 +37,16 @@ class LoadReferImage(LoadImageFromFile):
     - ori_shape
 
     Args:
-        check_jpeg_end (bool): Reject JPEG files without the end-of-image
-            marker (``FF D9``) in their last ``jpeg_end_window`` bytes.
-            Defaults to True.
-        jpeg_end_window (int): How many trailing bytes may follow the
-            marker. Defaults to 64.
         **kwargs: ``LoadImageFromFile`` arguments (``imdecode_backend``,
-            ``color_type``, ``to_float32``, ``backend_args`` ...).
+            ``color_type``, ``to_float32``, ``backend_args``), except
+            ``ignore_empty``: a missing image is always an error.
     """
 
-    def __init__(self,
-                 check_jpeg_end: bool = True,
-                 jpeg_end_window: int = 64,
-                 **kwargs) -> None:
+    def __init__(self, **kwargs) -> None:
         if kwargs.get('ignore_empty'):
             raise ValueError('LoadReferImage does not support ignore_empty: '
                              'a missing image is always an error')
         super().__init__(**kwargs)
-        self.check_jpeg_end = check_jpeg_end
-        self.jpeg_end_window = jpeg_end_window
 
     def transform(self, results: dict) -> dict:
         filename = results['img_path']
@@ -64,12 +56,6 @@ class LoadReferImage(LoadImageFromFile):
             raise FileNotFoundError(
                 f'image file {filename!r} does not exist '
                 f'(needed by {_describe(results)})') from e
-        if self.check_jpeg_end and img_bytes[:2] == b'\xff\xd8' and \
-                b'\xff\xd9' not in img_bytes[-self.jpeg_end_window:]:
-            raise ValueError(
-                f'image file {filename!r} is a truncated or corrupt JPEG: '
-                'expected the end-of-image marker FF D9 at its end '
-                '(set check_jpeg_end=False to accept it)')
         try:
             img = mmcv.imfrombytes(
                 img_bytes,
@@ -83,18 +69,14 @@ class LoadReferImage(LoadImageFromFile):
             raise ValueError(
                 f'image file {filename!r} could not be decoded with the '
                 f'{self.imdecode_backend!r} backend: expected a JPEG or PNG '
-                f'image; the file may be corrupt ({error or "no image"})')
+                f'image; the file may be corrupt or truncated '
+                f'({error or "no image"}; needed by {_describe(results)})')
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
-
-    def __repr__(self) -> str:
-        return (super().__repr__()[:-1] +
-                f', check_jpeg_end={self.check_jpeg_end}, '
-                f'jpeg_end_window={self.jpeg_end_window})')
 
 
 @TRANSFORMS.register_module()

@@ -47,8 +47,9 @@ class TokenizeText(BaseTransform):
       no [SEP] (what the LAVT/CARIS reference code does); keeps one piece
       more.
 
-    A sentence with no word piece at all (empty, whitespace, only characters
-    the tokenizer drops) is an error naming the sample.
+    A sentence with no word piece (empty, whitespace, only characters the
+    tokenizer drops or maps to [UNK]: only special ids are left) is an error
+    naming the sample.
 
     Required Keys:
 

@@ -1,0 +1,12 @@
+# RefCOCO+ (UNC splits: train / val / testA / testB), mmdet's layout:
+#   data/coco/refcoco+/{instances.json,refs(unc).p} + data/coco/train2014/
+_base_ = './refcoco.py'
+
+ann_file = 'refcoco+/instances.json'
+split_file = 'refcoco+/refs(unc).p'
+
+train_dataloader = dict(
+    dataset=dict(ann_file=ann_file, split_file=split_file))
+val_dataloader = dict(dataset=dict(ann_file=ann_file, split_file=split_file))
+test_dataloader = dict(
+    dataset=dict(ann_file=ann_file, split_file=split_file))
