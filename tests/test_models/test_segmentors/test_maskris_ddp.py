@@ -97,6 +97,10 @@ def test_ddp_two_gloo_processes_match_mean_of_rank_gradients(tmp_path):
     grads = [_single_process_grads(base, rank) for rank in range(2)]
     initial = {n: p.detach() for n, p in base.named_parameters()}
     ranks = [torch.load(tmp_path / f'rank{r}.pth') for r in range(2)]
+    # absorbs rounding noise of mathematically zero gradients (key biases)
+    floor = 1e-6 * max((g0 + g1).abs().max().item() / 2
+                       for g0, g1 in zip(grads[0].values(),
+                                         grads[1].values()))
     for name in RUNS:
         assert ranks[0][name]['log_keys'] == [
             'loss', 'clean.loss_ce', 'clean.acc_seg', 'distill.loss_ce'
@@ -107,6 +111,6 @@ def test_ddp_two_gloo_processes_match_mean_of_rank_gradients(tmp_path):
             assert torch.equal(ranks[0][name]['params'][n],
                                ranks[1][name]['params'][n]), (name, n)
             step = (p0 - ranks[0][name]['params'][n]) / LR
-            atol = 1e-5 * expected.abs().max().item() + 1e-9
+            atol = 1e-5 * expected.abs().max().item() + floor
             torch.testing.assert_close(
                 step, expected, rtol=1e-4, atol=atol, msg=f'{name}: {n}')
