@@ -1,0 +1,3 @@
+from .ris_metric import RISMetric
+
+__all__ = ['RISMetric']
