@@ -10,4 +10,6 @@ assert digit_version(MMCV_MIN) <= digit_version(mmcv.__version__) < \
     f'mmcv>={MMCV_MIN},<{MMCV_MAX} (mmsegmentation 1.2.2 and mmdet 3.3 ' \
     'reject 2.2).'
 
+from .engine import checkpoint_loading  # noqa: E402,F401 trusted local ckpts
+
 __all__ = ['__version__']

@@ -1,0 +1,3 @@
+from .ris_optim_wrapper_constructor import RISOptimWrapperConstructor
+
+__all__ = ['RISOptimWrapperConstructor']
