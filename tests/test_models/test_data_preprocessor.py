@@ -100,7 +100,8 @@ def test_clear_errors():
         pre(data, training=True)
     data = _batch()
     data['data_samples'][0].img_keep_mask = torch.ones(4, 4)
-    with pytest.raises(ValueError, match=r'img_keep_mask of sample 0.*\(4, 4\)'):
+    with pytest.raises(ValueError,
+                       match=r'img_keep_mask of sample 0.*\(4, 4\)'):
         pre(data, training=True)
     data = _batch()
     data['data_samples'][0].input_ids = torch.ones(7, dtype=torch.long)
