@@ -19,7 +19,7 @@ max_length = 20  # word pieces, [CLS] and [SEP] included
 img_scale = (448, 448)  # (w, h); aspect not kept, no other augmentation
 
 train_pipeline = [
-    dict(type='LoadReferImage'),
+    dict(type='LoadReferImage', color_type='color_ignore_orientation'),
     dict(type='LoadReferMask'),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='CheckReferMask', on_empty='error'),
@@ -36,7 +36,7 @@ train_pipeline = [
     dict(type='PackRISInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadReferImage'),
+    dict(type='LoadReferImage', color_type='color_ignore_orientation'),
     dict(type='LoadReferMask'),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
     dict(type='CheckReferMask', on_empty='error'),

@@ -6,6 +6,7 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from torch.utils.data import get_worker_info
 
 from mmris.registry import TRANSFORMS
 
@@ -17,7 +18,9 @@ def to_tensors(arrays: Dict[str, Tuple[np.ndarray, type]],
     With ``share_buffers`` all tensors of one dtype are views into one
     buffer, so a DataLoader worker sends one shared-memory segment per
     dtype instead of one per tensor (each segment costs a file descriptor
-    round trip; see ``tools/analysis/benchmark_data.py``).
+    round trip); inside a worker the buffers are put in shared memory before
+    they are filled, which saves the copy torch would make when sending them.
+    See ``tools/analysis/benchmark_data.py``.
 
     Args:
         arrays (dict): name -> (array, dtype of the tensor).
@@ -36,8 +39,12 @@ def to_tensors(arrays: Dict[str, Tuple[np.ndarray, type]],
         groups[np.dtype(dtype)].append((name, array))
     tensors = {}
     for dtype, items in groups.items():
-        buffer = np.empty(sum(a.size for _, a in items), dtype=dtype)
-        shared = torch.from_numpy(buffer)
+        shared = torch.empty(
+            sum(a.size for _, a in items),
+            dtype=torch.from_numpy(np.empty(0, dtype)).dtype)
+        if get_worker_info() is not None:
+            shared.share_memory_()
+        buffer = shared.numpy()
         start = 0
         for name, array in items:
             end = start + array.size

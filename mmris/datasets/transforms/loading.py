@@ -37,16 +37,22 @@ class LoadReferImage(LoadImageFromFile):
     - ori_shape
 
     Args:
+        color_type (str): ``mmcv.imfrombytes`` flag. Defaults to
+            ``'color_ignore_orientation'``: REFER/COCO masks are drawn on
+            the stored pixels, so an EXIF rotation must not be applied (the
+            reference code, with PIL, does not apply it either).
         **kwargs: ``LoadImageFromFile`` arguments (``imdecode_backend``,
-            ``color_type``, ``to_float32``, ``backend_args``), except
-            ``ignore_empty``: a missing image is always an error.
+            ``to_float32``, ``backend_args``), except ``ignore_empty``: a
+            missing image is always an error.
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self,
+                 color_type: str = 'color_ignore_orientation',
+                 **kwargs) -> None:
         if kwargs.get('ignore_empty'):
             raise ValueError('LoadReferImage does not support ignore_empty: '
                              'a missing image is always an error')
-        super().__init__(**kwargs)
+        super().__init__(color_type=color_type, **kwargs)
 
     def transform(self, results: dict) -> dict:
         filename = results['img_path']

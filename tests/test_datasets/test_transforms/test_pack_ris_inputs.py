@@ -69,3 +69,21 @@ def test_pack_without_masked_views():
     assert 'masked_input_ids' not in sample
     assert 'img_keep_mask' not in sample
     assert sample.input_ids.shape == (20, )
+
+
+def test_buffers_are_in_shared_memory_inside_workers():
+    """A DataLoader worker packs straight into shared memory."""
+    from torch.utils.data import DataLoader, Dataset
+
+    class Samples(Dataset):
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, idx):
+            packed = PackRISInputs()(results())
+            return packed['inputs'].is_shared()
+
+    assert list(DataLoader(Samples(), batch_size=None,
+                           num_workers=1)) == [True, True]
+    assert not PackRISInputs()(results())['inputs'].is_shared()

@@ -148,3 +148,23 @@ def test_check_passes_a_visible_mask(sample):
     results = LoadReferMask()(LoadReferImage()(dict(sample)))
     results = Resize(scale=(32, 24), keep_ratio=False)(results)
     assert CheckReferMask()(results) is results
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_exif_orientation_is_ignored(sample, tmp_path, backend):
+    """Masks are drawn on the stored pixels: an EXIF rotation tag must not
+    turn the image (it would no longer match its mask)."""
+    from PIL import Image
+    stored = Image.open(sample['img_path'])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees to display
+    path = tmp_path / 'rotated.jpg'
+    stored.save(path, exif=exif.tobytes(), quality=95)
+    results = LoadReferImage(imdecode_backend=backend)(
+        dict(sample, img_path=str(path)))
+    assert results['img'].shape == (48, 64, 3)
+    results = LoadReferMask()(results)  # sizes agree
+    assert results['gt_seg_map'].shape == (48, 64)
+    rotated = LoadReferImage(color_type='color', imdecode_backend=backend)(
+        dict(sample, img_path=str(path)))
+    assert rotated['img'].shape == (64, 48, 3)  # what we avoid
