@@ -70,7 +70,8 @@ class BaseRISHead(BaseModule, metaclass=ABCMeta):
             seg_logits,
             size=seg_label.shape[-2:],
             mode='bilinear',
-            align_corners=self.align_corners)
+            align_corners=self.align_corners,
+            warning=False)
         losses = dict()
         for loss_decode in self.loss_decode:
             losses[loss_decode.loss_name] = losses.get(
@@ -89,4 +90,5 @@ class BaseRISHead(BaseModule, metaclass=ABCMeta):
             seg_logits,
             size=size[:2],
             mode='bilinear',
-            align_corners=self.align_corners)
+            align_corners=self.align_corners,
+            warning=False)
