@@ -7,14 +7,20 @@ Example::
 
 prints (1) the time to build the dataset, (2) the time per sample of each
 transform in one process (decode, mask, resize, tokenise, masking, packing),
-(3) samples/s through a DataLoader with each number of workers, total and
-per worker. No model runs. Each figure is the best of ``--repeat`` runs, as
-other work on the machine only ever slows a run down.
+(3) samples/s through a DataLoader with each number of workers.
+
+Wall-clock figures depend on what else the machine runs, so each is the best
+of ``--repeat`` runs, and CPU time is reported beside it: the CPU seconds the
+workers spent per sample give "samples/s per worker" for a worker that has a
+core to itself, whatever the load. OpenCV runs single-threaded, as the
+Runner sets it (``env_cfg.mp_cfg.opencv_num_threads``, default 0).
 """
 import argparse
+import os
 import time
 from collections import defaultdict
 
+import cv2
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -55,8 +61,7 @@ def parse_args():
         help='samples loaded before timing (worker start-up)')
     parser.add_argument(
         '--repeat', type=int, default=3,
-        help='repeat each measurement, keep the best (the machine may be '
-        'busy with other work)')
+        help='repeat each measurement, keep the best')
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument(
         '--tokenizer',
@@ -101,25 +106,36 @@ def patch_config(cfg: Config, args) -> dict:
 
 
 def profile_transforms(dataset, num: int) -> dict:
-    """Seconds per sample of reading the data info and of each transform."""
-    times = defaultdict(float)
+    """(wall, cpu) seconds per sample of the data info and each transform."""
+    wall, cpu = defaultdict(float), defaultdict(float)
+
+    def timed(name, fn, arg):
+        w, c = time.perf_counter(), time.process_time()
+        out = fn(arg)
+        wall[name] += time.perf_counter() - w
+        cpu[name] += time.process_time() - c
+        return out
+
     for k in range(num):
-        idx = k % len(dataset)
-        start = time.perf_counter()
-        results = dataset.get_data_info(idx)
-        times['data info'] += time.perf_counter() - start
+        results = timed('data info', dataset.get_data_info, k % len(dataset))
         for t in dataset.pipeline.transforms:
-            start = time.perf_counter()
-            results = t(results)
-            times[type(t).__name__] += time.perf_counter() - start
+            results = timed(type(t).__name__, t, results)
             if results is None:
                 break
-    return {k: v / num for k, v in times.items()}
+    return {k: (wall[k] / num, cpu[k] / num) for k in wall}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def measure_loader(loader_cfg: dict, dataset, workers: int, num: int,
-                   warmup: int) -> float:
-    """Samples per second through a DataLoader with ``workers`` workers."""
+                   warmup: int):
+    """(samples/s, worker CPU s/sample, main CPU s/sample) of a DataLoader
+    with ``workers`` workers."""
     cfg = dict(loader_cfg)
     cfg.update(
         dataset=dataset,
@@ -129,14 +145,27 @@ def measure_loader(loader_cfg: dict, dataset, workers: int, num: int,
     if workers == 0:
         cfg.pop('prefetch_factor', None)
     loader = Runner.build_dataloader(cfg, seed=0)
+    it = iter(loader)
+    pids = [w.pid for w in getattr(it, '_workers', [])]
     seen, start = 0, None
     while True:
-        for batch in loader:
-            seen += len(batch['inputs'])
-            if start is None and seen >= warmup:
-                start, seen = time.perf_counter(), 0
-            elif start is not None and seen >= num:
-                return seen / (time.perf_counter() - start)
+        try:
+            batch = next(it)
+        except StopIteration:
+            it = iter(loader)
+            pids = [w.pid for w in getattr(it, '_workers', [])]
+            continue
+        seen += len(batch['inputs'])
+        if start is None and seen >= warmup:
+            seen = 0
+            start = (time.perf_counter(), time.process_time(),
+                     sum(map(cpu_seconds, pids)))
+        elif start is not None and seen >= num:
+            wall = time.perf_counter() - start[0]
+            main_cpu = time.process_time() - start[1]
+            worker_cpu = sum(map(cpu_seconds, pids)) - start[2]
+            del it
+            return seen / wall, worker_cpu / seen, main_cpu / seen
 
 
 def main():
@@ -145,6 +174,8 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmris'))
+    mp_cfg = cfg.get('env_cfg', {}).get('mp_cfg', {})
+    cv2.setNumThreads(mp_cfg.get('opencv_num_threads', 0))
     loader_cfg = patch_config(cfg, args)
 
     start = time.perf_counter()
@@ -158,30 +189,43 @@ def main():
         profile_transforms(dataset, args.num_samples)
         for _ in range(args.repeat)
     ]
-    per_stage = {k: min(r[k] for r in runs) for k in runs[0]}
-    total = sum(per_stage.values())
+    per_stage = {
+        k: tuple(min(r[k][i] for r in runs) for i in (0, 1))
+        for k in runs[0]
+    }
+    wall = sum(w for w, _ in per_stage.values())
+    cpu = sum(c for _, c in per_stage.values())
     print(f'\nper sample, one process ({args.num_samples} samples, best of '
           f'{args.repeat}):')
-    for name, sec in per_stage.items():
-        stage = STAGES.get(name, 'other')
-        print(f'  {name:18s} {stage:9s} {sec * 1e3:7.3f} ms  '
-              f'{100 * sec / total:5.1f} %')
-    print(f'  {"total":28s} {total * 1e3:7.3f} ms  '
-          f'-> {1 / total:.1f} samples/s')
+    print(f'  {"transform":18s} {"stage":9s} {"wall ms":>8s} {"cpu ms":>8s}'
+          '  share of cpu')
     by_stage = defaultdict(float)
-    for name, sec in per_stage.items():
-        by_stage[STAGES.get(name, 'other')] += sec
-    print('  by stage: ' + ', '.join(f'{k} {v * 1e3:.2f} ms'
-                                     for k, v in by_stage.items()))
+    for name, (w, c) in per_stage.items():
+        stage = STAGES.get(name, 'other')
+        by_stage[stage] += c
+        print(f'  {name:18s} {stage:9s} {w * 1e3:8.3f} {c * 1e3:8.3f}'
+              f'  {100 * c / cpu:5.1f} %')
+    print(f'  {"total":28s} {wall * 1e3:8.3f} {cpu * 1e3:8.3f}  -> '
+          f'{1 / wall:.1f} samples/s wall, {1 / cpu:.1f} per CPU second')
+    print('  cpu by stage: ' + ', '.join(f'{k} {v * 1e3:.2f} ms'
+                                         for k, v in by_stage.items()))
 
-    print(f'\nDataLoader, batch size {loader_cfg.batch_size}:')
+    print(f'\nDataLoader, batch size {loader_cfg.batch_size} '
+          f'(best of {args.repeat}):')
     for workers in args.workers:
-        rate = max(
+        runs = [
             measure_loader(loader_cfg, dataset, workers, args.num_samples,
-                           args.warmup) for _ in range(args.repeat))
-        per_worker = rate / max(workers, 1)
-        print(f'  workers {workers}: {rate:7.1f} samples/s '
-              f'({per_worker:.1f} per worker)')
+                           args.warmup) for _ in range(args.repeat)
+        ]
+        rate = max(r[0] for r in runs)
+        line = f'  workers {workers}: {rate:7.1f} samples/s wall'
+        if workers:
+            worker_cpu = min(r[1] for r in runs)
+            main_cpu = min(r[2] for r in runs)
+            line += (f'; worker CPU {worker_cpu * 1e3:.2f} ms/sample -> '
+                     f'{1 / worker_cpu:.1f} samples/s per worker; main '
+                     f'process CPU {main_cpu * 1e3:.2f} ms/sample')
+        print(line)
 
 
 if __name__ == '__main__':

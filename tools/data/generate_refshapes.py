@@ -34,6 +34,10 @@ def parse_args():
                         help='at most this many refs per image '
                         '(default: the level\'s)')
     parser.add_argument('--jpeg-quality', type=int, default=90)
+    parser.add_argument(
+        '--noise', type=float, default=5.0,
+        help='background noise std; 25 makes JPEGs as large as COCO photos '
+        '(~160 KB at 640x480), for benchmarks')
     return parser.parse_args()
 
 
@@ -53,7 +57,8 @@ def main():
         seed=args.seed,
         sentences_per_ref=args.sentences_per_ref,
         refs_per_image=args.refs_per_image,
-        jpeg_quality=args.jpeg_quality)
+        jpeg_quality=args.jpeg_quality,
+        noise=args.noise)
     for split, c in counts.items():
         print(f'{split:6s} images {c["images"]:6d}  refs {c["refs"]:6d}  '
               f'sentences {c["sentences"]:6d}')

@@ -87,3 +87,15 @@ def test_buffers_are_in_shared_memory_inside_workers():
     assert list(DataLoader(Samples(), batch_size=None,
                            num_workers=1)) == [True, True]
     assert not PackRISInputs()(results())['inputs'].is_shared()
+
+
+@pytest.mark.parametrize('share', [True, False])
+def test_pack_non_contiguous_and_grey_images(share):
+    r = results()
+    flipped = r['img'][:, ::-1]  # e.g. BGR<->RGB views of other backends
+    packed = PackRISInputs(share_buffers=share)(dict(r, img=flipped))
+    assert (packed['inputs'].permute(1, 2, 0).numpy() == flipped).all()
+    grey = r['img'][..., 0]
+    packed = PackRISInputs(share_buffers=share)(dict(r, img=grey))
+    assert packed['inputs'].shape == (1, 24, 32)
+    assert (packed['inputs'][0].numpy() == grey).all()
