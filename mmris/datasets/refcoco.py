@@ -192,9 +192,9 @@ class RefCocoDataset(BaseDataset):
                                           split_file, img_dir, k, ref_offset,
                                           sent_offset)
             ref_offset += max(r['ref_id'] for r in refs) + 1
-            sent_offset += max(
-                (s for r in refs for s in r.get('sent_ids', [])),
-                default=-1) + 1
+            sent_offset += max((s['sent_id'] for r in refs
+                                for s in r.get('sentences') or []),
+                               default=-1) + 1
         if len(sources) == 1:
             for info in data_list:
                 del info['orig_ref_id'], info['orig_sent_ids'], info['source']
