@@ -127,6 +127,9 @@ class LoadReferMask(BaseTransform):
             results['seg_fields'].append('gt_seg_map')
         return results
 
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}()'
+
 
 @TRANSFORMS.register_module()
 class CheckReferMask(BaseTransform):
