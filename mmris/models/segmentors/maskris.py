@@ -67,7 +67,8 @@ class MaskRIS(BaseModel):
         loss_distill (dict): Soft-target loss. Defaults to class-weighted
             CE, ``RISCrossEntropyLoss(class_weight=[0.9, 1.1])``.
         data_preprocessor (dict, optional): Given to the segmentor when its
-            config has none. The wrapper uses the segmentor's preprocessor.
+            config has none (an equal one there is accepted too). The
+            wrapper uses the segmentor's preprocessor.
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
@@ -88,10 +89,14 @@ class MaskRIS(BaseModel):
                              f"'sequential', got {mode!r}.")
         segmentor = copy.deepcopy(segmentor)
         if data_preprocessor is not None:
-            if segmentor.get('data_preprocessor') is not None:
+            # mmseg-style configs also give it at the top level, which the
+            # Runner passes here: the same one twice is fine
+            own = segmentor.get('data_preprocessor')
+            if own is not None and own != data_preprocessor:
                 raise ValueError(
-                    'MaskRIS: data_preprocessor is given both to MaskRIS '
-                    'and in its segmentor config; keep one.')
+                    'MaskRIS: different data_preprocessors are given to '
+                    f'MaskRIS ({dict(data_preprocessor)}) and in its '
+                    f'segmentor config ({dict(own)}); keep one.')
             segmentor['data_preprocessor'] = data_preprocessor
         segmentor = MODELS.build(segmentor)
         super().__init__(
