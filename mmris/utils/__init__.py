@@ -1,0 +1,10 @@
+from .checkpoint import CheckpointMismatchError, load_checkpoint_strict
+from .distributed import setup_cpu_distributed
+from .results import dump_results, eval_splits, paper_table, split_table
+from .setup_env import register_all_modules
+
+__all__ = [
+    'CheckpointMismatchError', 'load_checkpoint_strict',
+    'setup_cpu_distributed', 'register_all_modules', 'dump_results',
+    'eval_splits', 'paper_table', 'split_table'
+]
