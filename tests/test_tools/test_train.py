@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from conftest import (CONFIG, ROOT, TOTAL_ITERS, data_options, run, run_dir,
@@ -106,3 +107,27 @@ def test_resume_after_sigkill_finishes_the_same_iterations(
         weights_only=False)['meta']
     assert (final['epoch'], final['iter']) == (uninterrupted['epoch'],
                                                uninterrupted['iter'])
+
+
+def _train_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(ROOT, 'tools', 'train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_amp_switches_to_the_amp_wrapper_with_a_dynamic_scale():
+    from mmengine.config import Config
+    enable_amp = _train_tool().enable_amp
+    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    enable_amp(cfg)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.optim_wrapper.clip_grad == dict(max_norm=1.0)  # kept
+    enable_amp(cfg)  # already on: unchanged
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    cfg.optim_wrapper.type = 'ApexOptimWrapper'
+    with pytest.raises(ValueError, match='ApexOptimWrapper'):
+        enable_amp(cfg)
