@@ -5,7 +5,7 @@ import re
 import mmcv
 import numpy as np
 
-from conftest import CONFIG, run
+from cli_helpers import CONFIG, run
 
 
 def test_demo_writes_the_picture_at_the_image_size(trained, data_root,

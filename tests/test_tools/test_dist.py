@@ -7,7 +7,7 @@ import socket
 import pytest
 import torch
 
-from conftest import CONFIG, data_options, run, run_dir
+from cli_helpers import CONFIG, data_options, run, run_dir
 
 
 def _free_port():

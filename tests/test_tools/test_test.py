@@ -7,7 +7,7 @@ import mmcv
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from conftest import CONFIG, data_options, run, run_dir
+from cli_helpers import CONFIG, data_options, run, run_dir
 
 METRIC_KEYS = [
     'oIoU', 'mIoU', 'Prec@0.5', 'Prec@0.6', 'Prec@0.7', 'Prec@0.8',

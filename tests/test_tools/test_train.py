@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from conftest import (CONFIG, ROOT, TOTAL_ITERS, data_options, run, run_dir,
+from cli_helpers import (CONFIG, ROOT, TOTAL_ITERS, data_options, run, run_dir,
                       tool_env)
 
 
