@@ -324,7 +324,7 @@ def run_training(job: dict) -> dict:
             times.append(time.perf_counter() - start)
             cpu_times.append(time.process_time() - cpu_start)
         # read after the clock stopped, as the logger does
-        losses.append(float(log_vars['loss']))
+        losses.append(float(log_vars['loss'].detach()))
     result = dict(
         times=times,
         cpu_times=cpu_times,
@@ -504,7 +504,7 @@ def main(argv=None):
     print(header, flush=True)
     busy = os.getloadavg()[0]
     if not args.device.startswith('cuda') and \
-            busy + args.threads > os.cpu_count():
+            busy > max(os.cpu_count() - args.threads, 0) + 0.5:
         print(f'WARNING: load average {busy:.1f} + {args.threads} threads > '
               f'{os.cpu_count()} cores: other processes compete for the '
               'CPU; wall times (and 2-thread runs especially) will be '

@@ -3,10 +3,10 @@ from typing import Optional, Tuple
 import torch
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.transformer import FFN
-from mmcv.ops import MultiScaleDeformableAttention
 from mmengine.model import BaseModule, constant_init, trunc_normal_init
 from torch import Tensor, nn
 
+from .ms_deform_attn import MSDeformAttn
 from .vl_multihead_attention import VLMultiheadAttention
 
 
@@ -22,9 +22,10 @@ class VLDeformEncoderLayer(BaseModule):
     3. language FFN, residual;
     4. visual queries (+ position) attend to the language tokens (masked),
        scaled by ``gamma_l2v``, residual;
-    5. multi-scale deformable self-attention over the visual tokens (mmcv's
-       ``MultiScaleDeformableAttention``, residual inside), run in fp32
-       even under autocast;
+    5. multi-scale deformable self-attention over the visual tokens
+       (:class:`MSDeformAttn`: mmcv's ``MultiScaleDeformableAttention``
+       with a faster CPU path; residual inside), run in fp32 even under
+       autocast;
     6. visual FFN, residual.
 
     The language tokens here are the projected words followed by the
@@ -83,7 +84,7 @@ class VLDeformEncoderLayer(BaseModule):
                                                    dropout)
         self.l2v_attn = VLMultiheadAttention(embed_dims, embed_dims,
                                              inner_dims, num_heads, dropout)
-        self.vis_deform_attn = MultiScaleDeformableAttention(
+        self.vis_deform_attn = MSDeformAttn(
             embed_dims=embed_dims,
             num_heads=num_heads,
             num_levels=num_levels,
