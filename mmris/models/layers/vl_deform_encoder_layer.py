@@ -55,6 +55,10 @@ class VLDeformEncoderLayer(BaseModule):
             kernel. Defaults to 64.
         deform_fp32 (bool): Run the deformable attention in fp32 under
             autocast. Defaults to True.
+        fold_attn_projections (bool): Let the three attentions fold their
+            projections into the side with few tokens when that is cheaper
+            (same function; see :class:`VLMultiheadAttention`).
+            Defaults to True.
         act_cfg (dict): Activation of the FFNs. Defaults to ReLU.
         norm_cfg (dict): Normalisation after every step. Defaults to LN.
         init_cfg (dict | list[dict], optional): Initialisation config.
@@ -71,19 +75,18 @@ class VLDeformEncoderLayer(BaseModule):
                  gamma_init: float = 1.0,
                  im2col_step: int = 64,
                  deform_fp32: bool = True,
+                 fold_attn_projections: bool = True,
                  act_cfg: dict = dict(type='ReLU', inplace=True),
                  norm_cfg: dict = dict(type='LN'),
                  init_cfg=None):
         super().__init__(init_cfg)
         inner_dims = embed_dims * attn_expand
         self.deform_fp32 = deform_fp32
-        self.v2l_attn = VLMultiheadAttention(embed_dims, embed_dims,
-                                             inner_dims, num_heads, dropout)
-        self.lang_self_attn = VLMultiheadAttention(embed_dims, embed_dims,
-                                                   inner_dims, num_heads,
-                                                   dropout)
-        self.l2v_attn = VLMultiheadAttention(embed_dims, embed_dims,
-                                             inner_dims, num_heads, dropout)
+        attn_args = (embed_dims, embed_dims, inner_dims, num_heads, dropout,
+                     fold_attn_projections)
+        self.v2l_attn = VLMultiheadAttention(*attn_args)
+        self.lang_self_attn = VLMultiheadAttention(*attn_args)
+        self.l2v_attn = VLMultiheadAttention(*attn_args)
         self.vis_deform_attn = MSDeformAttn(
             embed_dims=embed_dims,
             num_heads=num_heads,
