@@ -11,5 +11,3 @@ train_pipeline = [
     if t['type'] not in ('RandomPatchMask', 'RandomTextMask')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-
-auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -52,3 +52,7 @@ train_cfg = dict(
     dynamic_intervals=[(36, 1)])
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+
+# the recipe's total batch: 8 per GPU x 2 GPUs; enable=True scales the lr
+# linearly to other totals
+auto_scale_lr = dict(enable=False, base_batch_size=16)
