@@ -91,6 +91,12 @@ def parse_args(argv=None):
         default=DEFAULT_OPTIM_CONFIG,
         help='config with `optim_wrapper`, used when CONFIG has none '
         '(default: configs/_base_/schedules/schedule_50e.py)')
+    parser.add_argument(
+        '--malloc-keep',
+        action='store_true',
+        help='run the measured processes with glibc malloc keeping freed '
+        'memory for reuse (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_=64 '
+        'GiB): fewer page faults on large CPU activations; can raise RSS')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--profile', type=int, default=0, metavar='N',
                         help='also profile one step per mode (after the '
@@ -481,6 +487,10 @@ def main(argv=None):
         optim_cfg['type'] = 'AmpOptimWrapper'
     optim_cfg.setdefault('constructor', 'RISOptimWrapperConstructor')
 
+    if args.malloc_keep:
+        # read by glibc when the spawned processes start
+        os.environ.update(MALLOC_MMAP_MAX_='0',
+                          MALLOC_TRIM_THRESHOLD_=str(64 * 2**30))
     from mmengine.registry import init_default_scope
     init_default_scope('mmris')
     modes = list(dict.fromkeys(args.modes))
@@ -498,17 +508,18 @@ def main(argv=None):
     header = (f'{args.config} | {device_name(args.device)} '
               f'({args.device}, {args.threads} threads) | batch '
               f'{args.batch_size}, {args.img_size}x{args.img_size}, '
-              f'{args.num_tokens} tokens | {precision} | median of '
+              f'{args.num_tokens} tokens | {precision}'
+              f'{" | malloc-keep" if args.malloc_keep else ""} | median of '
               f'{args.iters} after {args.warmup} warm-up | text encoder: '
               f'{text_desc}')
     print(header, flush=True)
     busy = os.getloadavg()[0]
     if not args.device.startswith('cuda') and \
             busy > max(os.cpu_count() - args.threads, 0) + 0.5:
-        print(f'WARNING: load average {busy:.1f} + {args.threads} threads > '
-              f'{os.cpu_count()} cores: other processes compete for the '
-              'CPU; wall times (and 2-thread runs especially) will be '
-              'inflated and noisy.', flush=True)
+        print(f'WARNING: load average {busy:.1f} leaves fewer than '
+              f'{args.threads} of {os.cpu_count()} cores free: other '
+              'processes compete for the CPU; wall times (multi-thread '
+              'runs especially) will be inflated and noisy.', flush=True)
     results = {}
     for mode in modes:
         inference = mode == 'inference'
