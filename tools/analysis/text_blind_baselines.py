@@ -75,7 +75,7 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     return parser.parse_args(argv)
 
 
-def test_dataset_cfg(cfg: Config, split: str) -> dict:
+def split_dataset_cfg(cfg: Config, split: str) -> dict:
     """The config's test dataset, one sample per sentence of ``split``."""
     dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     dataset_cfg['split'] = split
@@ -120,13 +120,13 @@ def annotation_baselines(cfg: Config, split: str,
                          kinds: Sequence[str]) -> Dict[str, dict]:
     """Metrics of the mask-only baselines (no model) on ``split``."""
     dataset = DATASETS.build(
-        dict(test_dataset_cfg(cfg, split), lazy_init=False))
+        dict(split_dataset_cfg(cfg, split), lazy_init=False))
     objects = image_objects(dataset.ann_file)
     evaluator_cfg = copy.deepcopy(cfg.test_evaluator)
     resolution = evaluator_cfg.get('resolution', 'input')
     ignore_index = evaluator_cfg.get('ignore_index', 255)
     # the test pipeline turns a mask into gt_seg_map at the network input
-    # size; the text and image steps are not needed for it
+    # size (as it does the ground truth); no need to tokenise or pack
     pipeline = Compose([
         t for t in cfg.test_dataloader.dataset.pipeline
         if t['type'] not in ('TokenizeText', 'PackRISInputs')
@@ -208,7 +208,7 @@ def model_baselines(cfg: Config, checkpoint: str, split: str,
     runner.call_hook('before_run')  # as Runner.test() does (log files)
     preprocessor = runner.model.data_preprocessor
     dataloader = copy.deepcopy(cfg.test_dataloader)
-    dataloader.dataset = test_dataset_cfg(cfg, split)
+    dataloader.dataset = split_dataset_cfg(cfg, split)
     results = {}
     for kind in kinds:
         if kind == 'empty':
@@ -245,10 +245,9 @@ def _tokenizer(cfg: Config):
 
 
 def format_table(results: Dict[str, dict], split: str) -> str:
-    keys = [
-        k for k in next(iter(results.values()))
-        if isinstance(results[next(iter(results))][k], float)
-    ]
+    """Markdown: one row per baseline, one column per float metric."""
+    first = next(iter(results.values()))
+    keys = [k for k, v in first.items() if isinstance(v, float)]
     head = f'| {split} | ' + ' | '.join(keys) + ' |'
     rows = [head, '|' + '---|' * (len(keys) + 1)]
     for name, metrics in results.items():
