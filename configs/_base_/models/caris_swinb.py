@@ -29,10 +29,13 @@ model = dict(
         use_abs_pos_embed=False,
         act_cfg=dict(type='GELU'),
         norm_cfg=dict(type='LN'),
-        # the official Microsoft file, converted at load time
+        # the official Microsoft file, converted at load time. Its final
+        # `norm` is not loaded into norm3, as in the reference (norm0-3 start
+        # from their initialisation); map_final_norm=True loads it.
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='pretrain/swin_base_patch4_window7_224_22k.pth')),
+            checkpoint='pretrain/swin_base_patch4_window7_224_22k.pth',
+            map_final_norm=False)),
     # 5 image-conditioned tokens appended after BERT's embedding layer
     prompt_generator=dict(
         type='ConditionalPrompts',

@@ -78,6 +78,9 @@ class RISSegmentor(BaseSegmentor):
     def init_weights(self) -> None:
         """Initialise; a ``Pretrained`` backbone is loaded with key checks.
 
+        ``map_location``, ``weights_only`` and ``map_final_norm`` of the
+        backbone's ``init_cfg`` go to ``load_pretrained_backbone``.
+
         The text encoder keeps its pretrained weights (its own
         ``init_weights`` does nothing).
         """
@@ -85,7 +88,13 @@ class RISSegmentor(BaseSegmentor):
         if isinstance(init_cfg, dict) and init_cfg.get('type') in (
                 'Pretrained', 'mmseg.Pretrained'):
             from mmris.models.utils import load_pretrained_backbone
-            load_pretrained_backbone(self.backbone, init_cfg['checkpoint'])
+            options = {
+                k: v
+                for k, v in init_cfg.items()
+                if k in ('map_location', 'weights_only', 'map_final_norm')
+            }
+            load_pretrained_backbone(self.backbone, init_cfg['checkpoint'],
+                                     **options)
             self.backbone.is_init = True
         super().init_weights()
 

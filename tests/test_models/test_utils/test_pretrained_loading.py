@@ -189,3 +189,51 @@ def test_errors_name_the_problem(tmp_path, logger):
                        r'shape \(8, 3, 4, 4\) but SwinTransformer expects'):
         load_pretrained_backbone(
             tiny_swin(embed=16), official_state_dict(), logger=logger)
+
+
+@pytest.mark.parametrize('map_final_norm', [False, True])
+def test_segmentor_passes_loader_options_from_backbone_init_cfg(
+        tmp_path, map_final_norm):
+    from mmengine.registry import init_default_scope
+
+    from mmris.registry import MODELS
+    init_default_scope('mmris')
+    official = official_state_dict()
+    path = tmp_path / 'swin_official.pth'
+    torch.save({'model': official}, path)
+    backbone = dict(
+        type='mmseg.SwinTransformer',
+        pretrain_img_size=32,
+        embed_dims=EMBED,
+        depths=DEPTHS,
+        num_heads=HEADS,
+        window_size=2,
+        out_indices=(0, 1, 2, 3),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=str(path),
+            map_final_norm=map_final_norm))
+    model = MODELS.build(
+        dict(
+            type='RISSegmentor',
+            data_preprocessor=dict(type='RISDataPreProcessor'),
+            backbone=backbone,
+            text_encoder=dict(
+                type='HFTextEncoder',
+                config=dict(
+                    hidden_size=16,
+                    num_hidden_layers=1,
+                    num_attention_heads=2,
+                    intermediate_size=32)),
+            decode_head=dict(
+                type='SimpleFusionHead',
+                in_channels=[EMBED * 2**i for i in range(4)],
+                text_channels=16,
+                channels=8,
+                norm_cfg=dict(type='GN', num_groups=4))))
+    model.init_weights()
+    norm3 = model.backbone.norm3.weight
+    assert torch.equal(norm3, official['norm.weight']) == map_final_norm
+    # the rest is loaded either way
+    assert torch.equal(model.backbone.patch_embed.projection.weight,
+                       official['patch_embed.proj.weight'])
