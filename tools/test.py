@@ -38,7 +38,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmris.registry import RUNNERS
-from mmris.utils import (dump_results, load_checkpoint_strict,
+from mmris.utils import (dump_results, load_checkpoint_strict, load_config,
                          register_all_modules, setup_cpu_distributed,
                          split_table)
 
@@ -147,16 +147,8 @@ def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
     # loaded below, strictly (mmengine's load_from only warns)
     cfg.load_from = None
     cfg.resume = False

@@ -24,7 +24,7 @@ import os
 import os.path as osp
 import re
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.fileio import join_path
 from mmengine.logging import print_log
@@ -32,7 +32,7 @@ from mmengine.runner import Runner, TestLoop
 
 from mmris.registry import RUNNERS
 from mmris.utils import (dump_results, eval_splits, load_checkpoint_strict,
-                         paper_table, register_all_modules,
+                         load_config, paper_table, register_all_modules,
                          setup_cpu_distributed, split_table)
 
 
@@ -98,15 +98,8 @@ def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
     cfg.load_from = None  # loaded below, strictly
     cfg.resume = False
     setup_cpu_distributed(cfg)

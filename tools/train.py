@@ -13,14 +13,14 @@ Without CUDA, distributed runs use the gloo backend and CPU DDP
 import argparse
 import logging
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmris.registry import RUNNERS
-from mmris.utils import register_all_modules, setup_cpu_distributed
+from mmris.utils import (load_config, register_all_modules,
+                         setup_cpu_distributed)
 
 
 def parse_args():
@@ -83,17 +83,8 @@ def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # work_dir: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
 
     if args.amp:
         enable_amp(cfg)
